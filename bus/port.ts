@@ -6,6 +6,11 @@
 /** A record to produce. The key picks the partition, so every hop of one request lands together. */
 export interface BusRecord {
   key: Buffer | null;
+  /**
+   * Explicit partition. Producers that batch many keys into one record (the collector groups every
+   * item of a request by the partition of its trace id) set it; otherwise the key decides.
+   */
+  partition?: number;
   value: Buffer;
   headers?: Record<string, string>;
 }

@@ -62,6 +62,13 @@ const busSchema = z
   })
   .prefault({});
 
+const originSchema = z.strictObject({
+  mesh: z.string().min(1).describe('Mesh id.'),
+  cluster: z.string().min(1).describe('Kubernetes cluster or VM group.'),
+  network: z.string().min(1).optional().describe('Network name.'),
+  kind: z.enum(['cluster', 'vm']).default('cluster').describe('Whether the origin is a Kubernetes cluster or a VM group.'),
+});
+
 const receiverToggle = (fallback: boolean) => z.boolean().default(fallback);
 
 const collectorSchema = z
@@ -77,6 +84,35 @@ const collectorSchema = z
       .strictObject({
         enabled: receiverToggle(true).describe('Receive Envoy gRPC access logs (ALS v3).'),
         listen: listen('localhost:9001').describe('Envoy ALS gRPC listen address.'),
+      })
+      .prefault({}),
+    auth: z
+      .strictObject({
+        tokens: z
+          .array(
+            z.strictObject({
+              token: z.string().min(16).optional().describe('The bearer token itself (prefer tokenFile).'),
+              tokenFile: z.string().optional().describe('File holding the bearer token.'),
+              origin: originSchema,
+            }),
+          )
+          .default([])
+          .describe('Bearer tokens and the origin (mesh, cluster or VM group, network) each one stands for.'),
+        allowUnauthenticated: z
+          .boolean()
+          .default(false)
+          .describe('Accept senders without a credential, as anonymousOrigin. For demos only; all-in-one on loopback with no tokens does this by itself.'),
+        anonymousOrigin: originSchema.prefault({ mesh: 'default', cluster: 'local', kind: 'cluster' }),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        maxRequestBytes: positiveInt(16 * 1024 ** 2, 1024 ** 3).describe('Largest request body or gRPC message as sent.'),
+        maxDecodedBytes: positiveInt(64 * 1024 ** 2, 4 * 1024 ** 3).describe('Largest body after decompression (gzip, snappy).'),
+        maxItemsPerRequest: positiveInt(100_000, 10_000_000).describe('Most spans, data points or log records in one request.'),
+        maxAttributesPerItem: positiveInt(128, 10_000).describe('Most attributes on one span, data point or log record; more drops the item (reported as partial success).'),
+        maxStringLength: positiveInt(16_384, 1024 ** 2).describe('Longest attribute key or string value.'),
+        itemsPerSecondPerOrigin: positiveInt(200_000, 100_000_000).describe('Rate limit per origin; over it senders are told to retry later.'),
       })
       .prefault({}),
     spoolDir: z.string().optional().describe('Disk spool used while the bus is away. Default: dataDir/spool.'),

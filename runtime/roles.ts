@@ -3,7 +3,14 @@ import express from 'express';
 import { createBus, type Bus } from '../bus/index.ts';
 import { createStore, migrate, renderMigrationsForCluster, type Store } from '../store/index.ts';
 import type { Component, ReadinessCheck } from './component.ts';
-import type { Config } from './config.ts';
+import { parseListen, type Config } from './config.ts';
+import { createAuthenticator, type Origin } from '../collector/auth/origin.ts';
+import { createDelivery, type Delivery } from '../collector/delivery/delivery.ts';
+import { openSpool } from '../collector/delivery/spool.ts';
+import { grpcServerComponent } from '../collector/grpc/server.ts';
+import { createIntake } from '../collector/intake.ts';
+import { otlpGrpcServices } from '../collector/otlp/grpc-receiver.ts';
+import { otlpHttpRoutes } from '../collector/otlp/http-receiver.ts';
 import { httpServerComponent } from './http-server.ts';
 import type { Logger } from './log.ts';
 import { createRegistry, type Registry } from './metrics.ts';
@@ -30,6 +37,7 @@ export async function buildProcess(role: Role, config: Config, log: Logger): Pro
   const components: Component[] = [];
   if (role !== 'collector') components.push(storeComponent(ctx));
   if (role !== 'query') components.push(busComponent(ctx, role));
+  if (role === 'all-in-one' || role === 'collector') components.push(...collectorComponents(ctx, role));
 
   const app = express();
   app.disable('x-powered-by');
@@ -37,6 +45,78 @@ export async function buildProcess(role: Role, config: Config, log: Logger): Pro
   const listen = role === 'all-in-one' || role === 'query' ? config.query.listen : config.ops.listen;
   components.push(httpServerComponent(`${role}-http`, listen, app, log));
   return Promise.resolve(components);
+}
+
+/**
+ * Delivery first (it replays the spool), then the listeners. Receivers are built at start, once the
+ * bus exists; until then nothing listens, so nothing can be accepted that could not be kept.
+ */
+function collectorComponents(ctx: ProcessContext, role: Role): Component[] {
+  const { config, log } = ctx;
+  const c = config.collector;
+  let delivery: Delivery | undefined;
+  const lazy: { http?: Component; grpc?: Component } = {};
+  const deliveryComponent: Component = {
+    name: 'delivery',
+    async start() {
+      const spool = openSpool(resolve(c.spoolDir ?? resolve(config.dataDir, 'spool')), c.spoolMaxBytes);
+      const { spans, logs, metrics } = config.bus.topics;
+      delivery = createDelivery({
+        bus: ctx.bus!,
+        topics: { traces: spans, logs, metrics },
+        partitions: config.kafka.partitions,
+        spool,
+        log: log.child({ component: 'delivery' }),
+        registry: ctx.registry,
+      });
+      await delivery.start();
+    },
+    shutdown: () => delivery?.shutdown() ?? Promise.resolve(),
+  };
+  const receivers: Component = {
+    name: 'receivers',
+    async start() {
+      const intake = createIntake({ delivery: delivery!, limits: c.limits, registry: ctx.registry, log });
+      const authenticator = createAuthenticator({ tokens: c.auth.tokens, anonymous: anonymousOrigin(config, role, log) });
+      const bodyLimits = { maxWireBytes: c.limits.maxRequestBytes, maxDecodedBytes: c.limits.maxDecodedBytes };
+      const app = express();
+      app.disable('x-powered-by');
+      if (c.otlp.enabled) app.use(otlpHttpRoutes({ intake, authenticator, limits: bodyLimits, log }));
+      if (role === 'collector') app.use(opsRoutes(ctx.registry, () => ctx.checks));
+      lazy.http = httpServerComponent('collector-http', c.httpListen, app, log);
+      await lazy.http.start();
+      if (c.otlp.enabled) {
+        lazy.grpc = grpcServerComponent('otlp-grpc', c.otlp.grpcListen, otlpGrpcServices({ intake, authenticator, log }), {
+          maxMessageBytes: c.limits.maxRequestBytes,
+          log,
+        });
+        await lazy.grpc.start();
+      }
+    },
+    async shutdown() {
+      await Promise.all([lazy.http?.shutdown(), lazy.grpc?.shutdown()]);
+    },
+  };
+  return [deliveryComponent, receivers];
+}
+
+/**
+ * Unauthenticated senders are accepted only when configured, or in an all-in-one that has no tokens
+ * and listens on loopback only (a laptop demo), never on a reachable address by default.
+ */
+function anonymousOrigin(config: Config, role: Role, log: Logger): Origin | undefined {
+  const c = config.collector;
+  if (c.auth.allowUnauthenticated) return c.auth.anonymousOrigin;
+  const loopbackOnly = [c.httpListen, c.otlp.grpcListen, c.envoyAls.listen].every((l) => isLoopback(parseListen(l).host));
+  if (role === 'all-in-one' && c.auth.tokens.length === 0 && loopbackOnly) {
+    log.warn({ origin: c.auth.anonymousOrigin }, 'no collector tokens configured: accepting unauthenticated data on loopback');
+    return c.auth.anonymousOrigin;
+  }
+  return undefined;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function storeComponent(ctx: ProcessContext): Component {
