@@ -54,8 +54,9 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const PING_TIMEOUT_MS = 5_000;
 const TOPIC_READY_TIMEOUT_MS = 30_000;
 const DEFAULT_RETRY_BACKOFF = { initialMs: 100, maxMs: 30_000 };
-// A bounded number of attempts so produce fails (and callers spool) instead of waiting forever.
-const PRODUCE_RETRIES = 5;
+// Bounded (about 6 s in all) so that calls fail over to the caller's spool instead of hanging;
+// kafkajs would retry an idempotent producer forever by default.
+const CLIENT_RETRY = { initialRetryTime: 200, maxRetryTime: 5_000, retries: 5 };
 // kafkajs errors that mean "the cluster is not reachable right now".
 const UNAVAILABLE_ERRORS = new Set([
   'KafkaJSConnectionError',
@@ -86,7 +87,7 @@ function isUnavailable(err: unknown): boolean {
 }
 
 /** Wraps `err` with what was being done; cluster outages become {@link BusUnavailableError}. */
-function describe(err: unknown, doing: string): Error {
+function withContext(err: unknown, doing: string): Error {
   const message = `${doing}: ${err instanceof Error ? err.message : String(err)}`;
   return isUnavailable(err) ? new BusUnavailableError(message, { cause: err }) : new Error(message, { cause: err });
 }
@@ -103,13 +104,24 @@ async function withTimeout<T>(work: Promise<T>, ms: number, doing: string): Prom
   }
 }
 
+/** kafkajs messages that are part of normal operation but logged as if they were not. */
+function isRoutine(namespace: string, message: string, extra: Record<string, unknown>): boolean {
+  // Each rebalance fails a heartbeat with REBALANCE_IN_PROGRESS; the Runner's own warning reports it once.
+  if (namespace === 'Connection' && message.startsWith('Response Heartbeat') && String(extra['error']).includes('rebalancing')) {
+    return true;
+  }
+  // Producer retries are bounded on purpose (CLIENT_RETRY).
+  return message.startsWith('Limiting retries for the idempotent producer');
+}
+
 /** Routes kafkajs' own logs to pino. */
 function pinoLogCreator(log: Logger): logCreator {
   return () =>
     ({ namespace, level, log: entry }) => {
       const { message, timestamp: _timestamp, logger: _logger, ...extra } = entry;
       const fields = { kafkajs: namespace, ...extra };
-      if (level === logLevel.ERROR) log.error(fields, message);
+      if (isRoutine(namespace, message, extra)) log.debug(fields, message);
+      else if (level === logLevel.ERROR) log.error(fields, message);
       else if (level === logLevel.WARN) log.warn(fields, message);
       else if (level === logLevel.INFO) log.info(fields, message);
       else log.debug(fields, message);
@@ -170,6 +182,7 @@ class KafkaBus implements Bus {
       brokers: options.brokers,
       connectionTimeout: CONNECTION_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
+      retry: CLIENT_RETRY,
       logLevel: logLevel.WARN,
       logCreator: pinoLogCreator(this.log),
     });
@@ -181,7 +194,7 @@ class KafkaBus implements Bus {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: PRODUCE_RETRIES },
+      retry: CLIENT_RETRY,
     });
     this.connectAdmin = lazyConnection(() => this.admin.connect());
     this.connectProducer = lazyConnection(() => this.producer.connect());
@@ -211,7 +224,7 @@ class KafkaBus implements Bus {
       }
       await this.admin.fetchTopicMetadata({ topics: topics.map((topic) => topic.name) });
     } catch (err) {
-      throw describe(err, `ensuring Kafka topics ${names}`);
+      throw withContext(err, `ensuring Kafka topics ${names}`);
     }
     for (const topic of topics) this.knownTopics.add(topic.name);
   }
@@ -230,7 +243,7 @@ class KafkaBus implements Bus {
         messages: records.map((record) => ({ key: record.key, value: record.value, headers: record.headers })),
       });
     } catch (err) {
-      throw describe(err, `producing ${records.length} records to Kafka topic ${topic}`);
+      throw withContext(err, `producing ${records.length} records to Kafka topic ${topic}`);
     }
   }
 
@@ -258,7 +271,7 @@ class KafkaBus implements Bus {
       await subscription.start(o.partitionsConsumedConcurrently ?? 4);
     } catch (err) {
       await subscription.stop();
-      throw describe(err, `subscribing group ${options.groupId} to ${options.topics.join(', ')}`);
+      throw withContext(err, `subscribing group ${options.groupId} to ${options.topics.join(', ')}`);
     }
     return subscription;
   }
@@ -272,7 +285,7 @@ class KafkaBus implements Bus {
     try {
       await withTimeout(work, PING_TIMEOUT_MS, 'pinging Kafka');
     } catch (err) {
-      throw describe(err, `pinging Kafka at ${this.options.brokers.join(',')}`);
+      throw withContext(err, `pinging Kafka at ${this.options.brokers.join(',')}`);
     }
   }
 
@@ -297,7 +310,7 @@ class KafkaBus implements Bus {
       await this.connectAdmin();
       topics = await this.admin.listTopics();
     } catch (err) {
-      throw describe(err, `looking up Kafka topic ${topic}`);
+      throw withContext(err, `looking up Kafka topic ${topic}`);
     }
     for (const name of topics) this.knownTopics.add(name);
     if (!this.knownTopics.has(topic)) {
@@ -371,9 +384,9 @@ class KafkaSubscription implements Subscription {
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    // Leftovers of a fetch made before a stop or a seek: not handled and not committed, so the
-    // next owner of the partition gets them.
-    if (!payload.isRunning() || payload.isStale() || batch.isEmpty()) return;
+    // Batches fetched before a stop are left alone: neither handled nor committed, so the next
+    // owner of the partition gets them.
+    if (!payload.isRunning()) return;
     const { topic, partition } = batch;
     const key = `${topic}:${partition}`;
     // kafkajs only heartbeats between batches; a slow handler would otherwise cost the partitions.
@@ -393,6 +406,7 @@ class KafkaSubscription implements Subscription {
         { err, topic, partition, offset: batch.firstOffset(), records: batch.messages.length, failures, retryInMs: delayMs },
         'batch handler failed; the batch will be delivered again',
       );
+      if (this.stopping) return;
       const resume = payload.pause();
       const timer = setTimeout(() => {
         this.resumeTimers.delete(timer);

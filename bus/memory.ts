@@ -25,8 +25,9 @@ export interface MemoryBusOptions {
   /** Most records handed to one handler call (default 500). */
   maxBatchRecords?: number;
   /**
-   * Without `dir`: once records not yet committed by every group take more than this many bytes,
-   * `produce` rejects with {@link BusUnavailableError} until consumers catch up (default 256 MiB).
+   * Without `dir`: once a topic's records not yet committed by every group take more than this many
+   * bytes, `produce` to it rejects with {@link BusUnavailableError} until consumers catch up
+   * (default 256 MiB per topic).
    */
   maxBufferedBytes?: number;
   /** With `dir`: size at which a partition starts a new segment file (default 64 MiB). */
@@ -103,6 +104,8 @@ class Topic {
   constructor(
     readonly name: string,
     readonly logs: PartitionLog[],
+    /** Only for topics held in memory. */
+    readonly budget?: ByteBudget,
   ) {}
 
   partitionFor(key: Buffer | null): number {
@@ -114,17 +117,20 @@ class Topic {
 // ---------------------------------------------------------------------------------------------
 // In-memory log
 
-/** Accounting for records held in memory across every partition. */
+/** Accounting for the records of one topic held in memory. */
 class ByteBudget {
   private used = 0;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly topic: string,
+    private readonly limit: number,
+  ) {}
 
   reserve(bytes: number): void {
     // An empty buffer accepts one oversized produce, otherwise it could never be written.
     if (this.used > 0 && this.used + bytes > this.limit) {
       throw new BusUnavailableError(
-        `memory bus is full: ${this.used} bytes are waiting for consumers (limit ${this.limit}); retry later`,
+        `memory bus topic ${this.topic} is full: ${this.used} bytes wait for consumers (limit ${this.limit}); retry later`,
       );
     }
     this.used += bytes;
@@ -453,8 +459,10 @@ class FileLog implements PartitionLog {
     const slot = Math.floor(relative / INDEX_INTERVAL);
     let skip = relative - slot * INDEX_INTERVAL;
     const wanted = Math.min(max, segment.count - relative);
+    // The index entry at or after the last wanted record bounds how much of the file to read.
+    const end = segment.index[Math.ceil((relative + wanted) / INDEX_INTERVAL)] ?? segment.size;
     const out: StoredRecord[] = [];
-    for await (const record of walkRecords(segment.handle, segment.index[slot]!, segment.size)) {
+    for await (const record of walkRecords(segment.handle, segment.index[slot]!, end)) {
       if (skip > 0) {
         skip--;
         continue;
@@ -652,6 +660,8 @@ class PartitionWorker {
           await this.wakeup.sleep();
           continue;
         }
+        // The partition may have moved, or its owner stopped, while the records were read.
+        if (this.context.isClosed() || this.group.owners.get(this.key) !== owner) continue;
         const delivery = this.deliver(owner, position, records);
         owner.inFlight.add(delivery);
         ok = await delivery.finally(() => owner.inFlight.delete(delivery));
@@ -738,7 +748,6 @@ class MemoryBus implements Bus {
   private readonly log: Logger;
   private readonly topics = new Map<string, Topic>();
   private readonly groups = new Map<string, Group>();
-  private readonly budget: ByteBudget;
   private readonly context: DeliveryContext;
   private loaded: Promise<void> | undefined;
   private topicChanges: Promise<void> = Promise.resolve();
@@ -746,7 +755,6 @@ class MemoryBus implements Bus {
 
   constructor(private readonly options: MemoryBusOptions) {
     this.log = (options.log ?? silentLogger()).child({ component: 'bus', bus: 'memory' });
-    this.budget = new ByteBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
     this.context = {
       log: this.log,
       maxBatchRecords: options.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS,
@@ -794,7 +802,7 @@ class MemoryBus implements Bus {
       list.push(stored);
       bytes += approximateBytes(stored);
     }
-    if (!this.dir) this.budget.reserve(bytes);
+    target.budget?.reserve(bytes);
     await Promise.all(
       [...byPartition].map(async ([partition, list]) => {
         try {
@@ -822,6 +830,7 @@ class MemoryBus implements Bus {
       const members = leaving.group.members;
       const at = members.indexOf(leaving);
       if (at >= 0) members.splice(at, 1);
+      leaving.owned = [];
       this.rebalance(leaving.group);
     });
     group.members.push(member);
@@ -894,7 +903,8 @@ class MemoryBus implements Bus {
 
   private async createTopic(spec: TopicSpec): Promise<Topic> {
     if (!this.dir) {
-      return new Topic(spec.name, Array.from({ length: spec.partitions }, () => new MemoryLog(this.budget)));
+      const budget = new ByteBudget(spec.name, this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
+      return new Topic(spec.name, Array.from({ length: spec.partitions }, () => new MemoryLog(budget)), budget);
     }
     const topic = await this.openTopic(spec.name, spec.partitions);
     // topic.json is written last: it marks the topic as complete.

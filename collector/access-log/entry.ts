@@ -52,6 +52,24 @@ export interface AccessLogEntry {
   requestHeaders?: Record<string, string>;
   /** Whether the downstream connection was TLS (mTLS when a peer certificate is present). */
   tls?: boolean;
+
+  // Both ends of an L4 connection, as Istio ambient's ztunnel logs them. A ztunnel proxies for every
+  // pod on its node, so its own node identity names neither end; only these fields do. Envoy sources
+  // leave them unset (their peer comes from the node identity plus the SAN fields above).
+  /** Which side wrote the entry: `outbound` at the source's ztunnel, `inbound` at the destination's. */
+  direction?: 'inbound' | 'outbound';
+  /** ztunnel `src.workload`: the source pod name (or its canonical service when the pod is unknown). */
+  sourceWorkload?: string;
+  sourceNamespace?: string;
+  /** SPIFFE id of the source, present only when the connection was mTLS. */
+  sourcePrincipal?: string;
+  /** ztunnel `dst.workload`: the destination pod name (or canonical service). */
+  destinationWorkload?: string;
+  destinationNamespace?: string;
+  /** Destination service hostname (`reviews.bookinfo.svc.cluster.local`). */
+  destinationService?: string;
+  /** SPIFFE id of the destination, present only when the connection was mTLS. */
+  destinationPrincipal?: string;
 }
 
 /**
