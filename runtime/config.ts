@@ -192,7 +192,7 @@ function allowedKeysAt(path: PropertyKey[]): string[] {
 
 function unwrap(schema: unknown): unknown {
   let current = schema as { def?: { innerType?: unknown } } | undefined;
-  while (current?.def?.innerType) current = current.def.innerType as typeof current;
+  while (current?.def?.innerType) current = current.def.innerType;
   return current;
 }
 

@@ -47,9 +47,9 @@ function splitNested<R, S, I>(
       for (const item of itemsOf(scope)) {
         const partition = partitionOf(item, resource);
         let resourcesHere = byPartition.get(partition);
-        if (!resourcesHere) byPartition.set(partition, (resourcesHere = new Map()));
+        if (!resourcesHere) byPartition.set(partition, (resourcesHere = new Map<R, Map<S, I[]>>()));
         let scopesHere = resourcesHere.get(resource);
-        if (!scopesHere) resourcesHere.set(resource, (scopesHere = new Map()));
+        if (!scopesHere) resourcesHere.set(resource, (scopesHere = new Map<S, I[]>()));
         let items = scopesHere.get(scope);
         if (!items) scopesHere.set(scope, (items = []));
         items.push(item);

@@ -22,7 +22,7 @@ export function runMeshsight(args: string[], env: Record<string, string>): Runni
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
   let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     buffered += chunk.toString('utf8');
     const lines = buffered.split('\n');
     buffered = lines.pop()!;
@@ -34,7 +34,7 @@ export function runMeshsight(args: string[], env: Record<string, string>): Runni
       }
     }
   });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     child,
