@@ -32,6 +32,7 @@ export interface KafkaBusOptions {
   clientId: string;
   /** Compression of produced batches (default gzip). */
   compression?: 'gzip' | 'none';
+  /** Receives the adapter's logs and kafkajs' own warnings and errors. */
   log: Logger;
   /** A member that sends no heartbeat for this long is dropped from its group (default 30 000). */
   sessionTimeoutMs?: number;

@@ -34,6 +34,7 @@ export interface MemoryBusOptions {
   segmentBytes?: number;
   /** Delay before a rejected batch is delivered again: doubles from `initialMs` up to `maxMs`. */
   retryBackoff?: { initialMs: number; maxMs: number };
+  /** Where handler failures and recovery notes go (default: nowhere). */
   log?: Logger;
 }
 
