@@ -152,6 +152,14 @@ function toConsumedRecord(message: KafkaMessage): ConsumedRecord {
   };
 }
 
+/** The first explicit partition of `records` that a topic with `partitions` partitions lacks. */
+function outOfRange(records: BusRecord[], partitions: number): number | undefined {
+  for (const { partition } of records) {
+    if (partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition >= partitions)) return partition;
+  }
+  return undefined;
+}
+
 /** Creates `connect()` once and again after a failure, so callers share one attempt at a time. */
 function lazyConnection(connect: () => Promise<void>): () => Promise<void> {
   let connecting: Promise<void> | undefined;
@@ -172,7 +180,8 @@ class KafkaBus implements Bus {
   private readonly producer: Producer;
   private readonly connectAdmin: () => Promise<void>;
   private readonly connectProducer: () => Promise<void>;
-  private readonly knownTopics = new Set<string>();
+  /** Partition counts of the topics known to exist. */
+  private readonly partitionCounts = new Map<string, number>();
   private readonly subscriptions = new Set<KafkaSubscription>();
   private closing: Promise<void> | undefined;
 
@@ -223,17 +232,22 @@ class KafkaBus implements Bus {
         });
         this.log.info({ topics: missing.map((topic) => topic.name) }, 'created Kafka topics');
       }
-      await this.admin.fetchTopicMetadata({ topics: topics.map((topic) => topic.name) });
+      const metadata = await this.admin.fetchTopicMetadata({ topics: topics.map((topic) => topic.name) });
+      for (const topic of metadata.topics) this.partitionCounts.set(topic.name, topic.partitions.length);
     } catch (err) {
       throw withContext(err, `ensuring Kafka topics ${names}`);
     }
-    for (const topic of topics) this.knownTopics.add(topic.name);
   }
 
   async produce(topic: string, records: BusRecord[]): Promise<void> {
     this.assertOpen();
     if (records.length === 0) return;
-    await this.assertTopic(topic, 'produce to');
+    // kafkajs would retry a partition that does not exist until it gives up; refuse it at once.
+    // Partitions may have been added since the count was read, so look again before refusing.
+    let partitions = await this.partitionCount(topic, 'produce to');
+    if (outOfRange(records, partitions) !== undefined) partitions = await this.partitionCount(topic, 'produce to', true);
+    const bad = outOfRange(records, partitions);
+    if (bad !== undefined) throw new Error(`partition ${bad} is out of range for topic "${topic}" (${partitions} partitions)`);
     try {
       await this.connectProducer();
       await this.producer.send({
@@ -241,7 +255,12 @@ class KafkaBus implements Bus {
         acks: -1,
         timeout: REQUEST_TIMEOUT_MS,
         compression: this.options.compression === 'none' ? CompressionTypes.None : CompressionTypes.GZIP,
-        messages: records.map((record) => ({ key: record.key, value: record.value, headers: record.headers })),
+        messages: records.map((record) => ({
+          key: record.key,
+          value: record.value,
+          headers: record.headers,
+          partition: record.partition,
+        })),
       });
     } catch (err) {
       throw withContext(err, `producing ${records.length} records to Kafka topic ${topic}`);
@@ -250,7 +269,7 @@ class KafkaBus implements Bus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     this.assertOpen();
-    for (const topic of options.topics) await this.assertTopic(topic, 'subscribe to');
+    for (const topic of options.topics) await this.partitionCount(topic, 'subscribe to');
     const o = this.options;
     const consumer = this.kafka.consumer({
       groupId: options.groupId,
@@ -303,21 +322,33 @@ class KafkaBus implements Bus {
     if (this.closing) throw new Error('Kafka bus is closed');
   }
 
-  /** Rejects clearly for a topic that does not exist, instead of letting kafkajs retry for it. */
-  private async assertTopic(topic: string, action: string): Promise<void> {
-    if (this.knownTopics.has(topic)) return;
-    let topics: string[];
+  /**
+   * The topic's partition count, read once (again with `refresh`). Rejects clearly for a topic that
+   * does not exist, instead of letting kafkajs retry for it.
+   */
+  private async partitionCount(topic: string, action: string, refresh = false): Promise<number> {
+    const known = this.partitionCounts.get(topic);
+    if (known !== undefined && !refresh) return known;
+    let count: number | undefined;
     try {
       await this.connectAdmin();
-      topics = await this.admin.listTopics();
+      // listTopics first: a metadata request for a missing topic could create it on clusters
+      // with auto.create.topics.enable.
+      if ((await this.admin.listTopics()).includes(topic)) {
+        const metadata = await this.admin.fetchTopicMetadata({ topics: [topic] });
+        count = metadata.topics[0]?.partitions.length;
+      }
     } catch (err) {
       throw withContext(err, `looking up Kafka topic ${topic}`);
     }
-    for (const name of topics) this.knownTopics.add(name);
-    if (!this.knownTopics.has(topic)) {
+    if (count === undefined) {
+      this.partitionCounts.delete(topic);
       throw new Error(`cannot ${action} unknown topic "${topic}": create it with ensureTopics first`);
     }
+    this.partitionCounts.set(topic, count);
+    return count;
   }
+
 }
 
 interface SubscriptionSettings {

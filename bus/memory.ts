@@ -47,6 +47,10 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 /**
  * Creates the in-process bus. Handlers of different partitions run concurrently; one partition's
  * batches are delivered in offset order, one at a time, to a single member of each group.
+ *
+ * Records are let go of once every group that has read the partition committed past them (in
+ * memory at once, on disk a whole segment at a time). A topic nobody consumes keeps growing: in
+ * memory until `maxBufferedBytes`, on disk without limit; so does one whose group never returns.
  */
 export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   return new MemoryBus(options);
@@ -109,9 +113,16 @@ class Topic {
     readonly budget?: ByteBudget,
   ) {}
 
-  partitionFor(key: Buffer | null): number {
-    if (key === null) return this.nextUnkeyed++ % this.logs.length;
-    return (murmur2(key) & 0x7fffffff) % this.logs.length;
+  /** The record's explicit partition, else the key's, else the next in turn. */
+  partitionFor(record: BusRecord): number {
+    if (record.partition !== undefined) {
+      if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= this.logs.length) {
+        throw new Error(`partition ${record.partition} is out of range for topic "${this.name}" (${this.logs.length} partitions)`);
+      }
+      return record.partition;
+    }
+    if (record.key === null) return this.nextUnkeyed++ % this.logs.length;
+    return (murmur2(record.key) & 0x7fffffff) % this.logs.length;
   }
 }
 
@@ -797,7 +808,7 @@ class MemoryBus implements Bus {
     let bytes = 0;
     for (const record of records) {
       const stored = { key: record.key, value: record.value, headers: record.headers, timestamp };
-      const partition = target.partitionFor(record.key);
+      const partition = target.partitionFor(record);
       let list = byPartition.get(partition);
       if (!list) byPartition.set(partition, (list = []));
       list.push(stored);

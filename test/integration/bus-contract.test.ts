@@ -170,6 +170,29 @@ function busContract(name: string, open: () => Bus): void {
       }
     });
 
+    it('puts records with an explicit partition there, whatever their key, and refuses one out of range', async () => {
+      const bus = newBus();
+      const topic = unique('explicit');
+      await bus.ensureTopics([{ name: topic, partitions: 3, replicationFactor: 1 }]);
+      const pinned = records(0, 50, (seq) => `key-${seq}`).map((record) => ({ ...record, partition: 2 }));
+      await bus.produce(topic, pinned);
+      const partitions = new Set<number>();
+      let handled = 0;
+      await bus.subscribe({
+        groupId: unique('explicit'),
+        topics: [topic],
+        handler: (batch) => {
+          partitions.add(batch.partition);
+          handled += batch.records.length;
+          return Promise.resolve();
+        },
+      });
+      await waitFor('50 records', () => handled === 50);
+      expect([...partitions]).toEqual([2]);
+      const outside = { ...records(50, 51, () => 'key')[0]!, partition: 3 };
+      await expect(bus.produce(topic, [outside])).rejects.toThrow(/partition 3 is out of range/);
+    });
+
     it('shares partitions in a group, hands a leaving member’s partitions over and delivers every record once', async () => {
       const total = 100_000;
       const half = total / 2;
