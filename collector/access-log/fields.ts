@@ -117,18 +117,17 @@ function present(v: string | undefined): v is string {
 
 /** Turns raw slot values into an entry, or says which slot is wrong and why. */
 export function buildEntry(raw: RawFields, options: BuildOptions): LineResult {
-  const { names } = options;
-  const name = (slot: Slot): string => names[slot] ?? 'field';
+  const names = options.names;
 
   let start: bigint | undefined;
   const rawStart = raw[Slot.START_TIME];
   if (present(rawStart)) {
     start = (options.parseTime ?? parseRfc3339Nanos)(rawStart);
-    if (start === undefined) return `${name(Slot.START_TIME)}: not a valid time: ${show(rawStart)}`;
+    if (start === undefined) return `${names[Slot.START_TIME]}: not a valid time: ${show(rawStart)}`;
   } else if (options.fallbackStart !== undefined) {
     start = options.fallbackStart;
   } else {
-    return `${name(Slot.START_TIME)}: missing (the start time is required)`;
+    return `${names[Slot.START_TIME]}: missing (the start time is required)`;
   }
 
   const method = raw[Slot.METHOD];
@@ -143,11 +142,11 @@ export function buildEntry(raw: RawFields, options: BuildOptions): LineResult {
   const rawLongFlags = raw[Slot.RESPONSE_FLAGS_LONG];
   if (present(rawFlags)) {
     const parsed = parseResponseFlags(rawFlags);
-    if (parsed === undefined) return `${name(Slot.RESPONSE_FLAGS)}: expected comma-separated upper-case codes, got ${show(rawFlags)}`;
+    if (parsed === undefined) return `${names[Slot.RESPONSE_FLAGS]}: expected comma-separated upper-case codes, got ${show(rawFlags)}`;
     flags = parsed;
   } else if (present(rawLongFlags)) {
     const parsed = parseLongResponseFlags(rawLongFlags);
-    if (parsed === undefined) return `${name(Slot.RESPONSE_FLAGS_LONG)}: expected comma-separated PascalCase names, got ${show(rawLongFlags)}`;
+    if (parsed === undefined) return `${names[Slot.RESPONSE_FLAGS_LONG]}: expected comma-separated PascalCase names, got ${show(rawLongFlags)}`;
     flags = parsed;
   } else {
     flags = [];
@@ -157,12 +156,12 @@ export function buildEntry(raw: RawFields, options: BuildOptions): LineResult {
 
   if (present(raw[Slot.DURATION])) {
     const ms = parseUint(raw[Slot.DURATION]);
-    if (ms < 0) return `${name(Slot.DURATION)}: expected milliseconds as an integer, got ${show(raw[Slot.DURATION])}`;
+    if (ms < 0) return `${names[Slot.DURATION]}: expected milliseconds as an integer, got ${show(raw[Slot.DURATION])}`;
     e.durationNanos = BigInt(ms) * NANOS_PER_MS;
   }
   if (present(raw[Slot.UPSTREAM_SERVICE_TIME])) {
     const ms = parseUint(raw[Slot.UPSTREAM_SERVICE_TIME]);
-    if (ms < 0) return `${name(Slot.UPSTREAM_SERVICE_TIME)}: expected milliseconds as an integer, got ${show(raw[Slot.UPSTREAM_SERVICE_TIME])}`;
+    if (ms < 0) return `${names[Slot.UPSTREAM_SERVICE_TIME]}: expected milliseconds as an integer, got ${show(raw[Slot.UPSTREAM_SERVICE_TIME])}`;
     e.upstreamServiceTimeMs = ms;
   }
   if (present(method)) e.method = method;
@@ -172,12 +171,12 @@ export function buildEntry(raw: RawFields, options: BuildOptions): LineResult {
   if (present(protocol)) e.protocol = protocol;
   if (present(rawCode) && http) {
     const code = parseUint(rawCode);
-    if (code < 0 || code > 999) return `${name(Slot.RESPONSE_CODE)}: expected an HTTP status code, got ${show(rawCode)}`;
+    if (code < 0 || code > 999) return `${names[Slot.RESPONSE_CODE]}: expected an HTTP status code, got ${show(rawCode)}`;
     e.responseCode = code;
   }
   if (present(raw[Slot.GRPC_STATUS])) {
     const status = parseGrpcStatus(raw[Slot.GRPC_STATUS]);
-    if (status === undefined) return `${name(Slot.GRPC_STATUS)}: expected a gRPC status code or name, got ${show(raw[Slot.GRPC_STATUS])}`;
+    if (status === undefined) return `${names[Slot.GRPC_STATUS]}: expected a gRPC status code or name, got ${show(raw[Slot.GRPC_STATUS])}`;
     e.grpcStatus = status;
   }
   if (present(raw[Slot.RESPONSE_CODE_DETAILS])) e.responseCodeDetails = raw[Slot.RESPONSE_CODE_DETAILS];
@@ -185,12 +184,12 @@ export function buildEntry(raw: RawFields, options: BuildOptions): LineResult {
   if (present(raw[Slot.UPSTREAM_TRANSPORT_FAILURE_REASON])) e.upstreamTransportFailureReason = raw[Slot.UPSTREAM_TRANSPORT_FAILURE_REASON];
   if (present(raw[Slot.BYTES_RECEIVED])) {
     const n = parseUint64(raw[Slot.BYTES_RECEIVED]);
-    if (n === undefined) return `${name(Slot.BYTES_RECEIVED)}: expected a byte count, got ${show(raw[Slot.BYTES_RECEIVED])}`;
+    if (n === undefined) return `${names[Slot.BYTES_RECEIVED]}: expected a byte count, got ${show(raw[Slot.BYTES_RECEIVED])}`;
     e.bytesReceived = n;
   }
   if (present(raw[Slot.BYTES_SENT])) {
     const n = parseUint64(raw[Slot.BYTES_SENT]);
-    if (n === undefined) return `${name(Slot.BYTES_SENT)}: expected a byte count, got ${show(raw[Slot.BYTES_SENT])}`;
+    if (n === undefined) return `${names[Slot.BYTES_SENT]}: expected a byte count, got ${show(raw[Slot.BYTES_SENT])}`;
     e.bytesSent = n;
   }
   if (present(raw[Slot.UPSTREAM_CLUSTER])) e.upstreamCluster = raw[Slot.UPSTREAM_CLUSTER];
@@ -365,6 +364,8 @@ export function toNanos(epochSeconds: number, fractionNanos: number): bigint {
  */
 export function parseRfc3339Nanos(s: string, start = 0, end = s.length): bigint | undefined {
   if (end - start < 20) return undefined;
+  // Lines of a batch mostly share their second: reuse the last date-and-time decoding.
+  if (sameSecond(s, start)) return finishRfc3339(s, start + 19, end, lastSecondEpoch);
   const year = digitsAt(s, start, 4);
   const month = digitsAt(s, start + 5, 2);
   const day = digitsAt(s, start + 8, 2);
@@ -381,7 +382,29 @@ export function parseRfc3339Nanos(s: string, start = 0, end = s.length): bigint 
   ) {
     return undefined;
   }
-  let i = start + 19;
+  const seconds = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+  // Only a leap-second-free value can be reused as is by the next line.
+  if (second < 60) {
+    for (let k = 0; k < 19; k++) lastSecond[k] = s.charCodeAt(start + k);
+    lastSecondEpoch = seconds;
+  }
+  return finishRfc3339(s, start + 19, end, seconds);
+}
+
+// The cached characters are copied, not sliced, so the cache never keeps a batch's text alive.
+const lastSecond = new Uint16Array(19);
+let lastSecondEpoch = 0;
+
+// Seeded with a real value so that the all-zero initial cache can never match anything.
+for (let k = 0; k < 19; k++) lastSecond[k] = '1970-01-01T00:00:00'.charCodeAt(k);
+
+function sameSecond(s: string, start: number): boolean {
+  for (let k = 18; k >= 0; k--) if (s.charCodeAt(start + k) !== lastSecond[k]) return false;
+  return true;
+}
+
+/** Fraction and offset of an RFC 3339 time from `i` on, added to the local date-time's epoch seconds. */
+function finishRfc3339(s: string, i: number, end: number, localSeconds: number): bigint | undefined {
   let fraction = 0;
   if (s.charCodeAt(i) === 46 /* . */) {
     i++;
@@ -410,8 +433,7 @@ export function parseRfc3339Nanos(s: string, start = 0, end = s.length): bigint 
     return undefined;
   }
   if (i !== end) return undefined;
-  const seconds = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
-  return toNanos(seconds, fraction);
+  return toNanos(localSeconds - offset, fraction);
 }
 
 /**

@@ -22,44 +22,41 @@ const QUOTE = 0x22;
 
 const BUILD: BuildOptions = { names: OPERATOR_NAMES };
 
-// Scanner state, reused by every call: parsing is synchronous, so one set serves the whole process
-// and a line costs no allocation beyond its field slices and the entry.
+// Reused by every call: parsing is synchronous, so one array serves the whole process.
 const raw: RawFields = new Array<string | undefined>(Slot.COUNT).fill(undefined);
-let L = '';
-let P = 0;
 
-/** Reads up to the next space into `slot`; Envoy writes `-`, never nothing, for an absent value. */
-function word(slot: Slot): boolean {
-  const end = L.indexOf(' ', P);
-  if (end <= P) return false;
-  raw[slot] = L.slice(P, end);
-  P = end + 1;
-  return true;
+/**
+ * Reads from `p` up to the next space into `slot`; returns where the next field starts, or -1.
+ * Envoy writes `-`, never nothing, for an absent value, so an empty value is refused too.
+ */
+function word(line: string, p: number, slot: Slot): number {
+  const end = line.indexOf(' ', p);
+  if (end <= p) return -1;
+  raw[slot] = line.slice(p, end);
+  return end + 1;
 }
 
 /**
- * Reads a `"…"` value into `slot`. `next` is what follows the closing quote: `" "` before another
- * quoted value (so a stray `"` inside a user agent does not end it), `" ` before a bare one, or `"`
- * at the end of the line.
+ * Reads a `"…"` value at `p` into `slot`; returns where the next field starts, or -1. `next` is what
+ * follows the closing quote: `" "` before another quoted value (so a stray `"` inside a user agent
+ * does not end it), `" ` before a bare one, or `"` at the end of the line.
  */
-function quoted(slot: Slot, next: '" "' | '" ' | '"'): boolean {
-  if (L.charCodeAt(P) !== QUOTE) return false;
+function quoted(line: string, p: number, slot: Slot, next: '" "' | '" ' | '"'): number {
+  if (line.charCodeAt(p) !== QUOTE) return -1;
   if (next === '"') {
-    const last = L.length - 1;
-    if (last <= P || L.charCodeAt(last) !== QUOTE) return false;
-    raw[slot] = L.slice(P + 1, last);
-    P = L.length;
-    return true;
+    const last = line.length - 1;
+    if (last <= p + 1 || line.charCodeAt(last) !== QUOTE) return -1;
+    raw[slot] = line.slice(p + 1, last);
+    return line.length;
   }
-  const end = L.indexOf(next, P + 1);
-  if (end < 0) return false;
-  raw[slot] = L.slice(P + 1, end);
-  P = end + 2;
-  return true;
+  const end = line.indexOf(next, p + 1);
+  if (end <= p + 1) return -1;
+  raw[slot] = line.slice(p + 1, end);
+  return end + 2;
 }
 
 const wordFailed = (slot: Slot): string => `${OPERATOR_NAMES[slot]}: missing, or the line ends before it (not Istio's or Envoy's default text format)`;
-const quotedFailed = (slot: Slot): string => `${OPERATOR_NAMES[slot]}: expected a "quoted" value (not Istio's or Envoy's default text format)`;
+const quotedFailed = (slot: Slot): string => `${OPERATOR_NAMES[slot]}: expected a non-empty "quoted" value (not Istio's or Envoy's default text format)`;
 
 /**
  * Parses one line in Istio's default text format, or in Envoy's shorter default format (told apart
@@ -70,7 +67,6 @@ export function parseIstioTextLine(line: string): LineResult {
   let p = line.charCodeAt(0) === LBRACKET ? 0 : kubectlPrefixEnd(line);
   if (line.charCodeAt(p) !== LBRACKET) return 'START_TIME: expected the line to start with "[<start time>]" (Istio or Envoy default text format)';
   raw.fill(undefined);
-  L = line;
 
   let q = line.indexOf('] "', p);
   if (q < 0) return 'START_TIME: expected `] "` after the start time';
@@ -81,43 +77,43 @@ export function parseIstioTextLine(line: string): LineResult {
   q = line.indexOf('" ', p);
   const s1 = line.indexOf(' ', p);
   const s2 = q < 0 ? -1 : line.lastIndexOf(' ', q - 1);
-  if (q < 0 || s1 < 0 || s1 >= s2) return `request line: expected "METHOD PATH PROTOCOL" after the start time`;
+  if (q < 0 || s1 <= p || s2 <= s1 + 1 || q <= s2 + 1) return `request line: expected "METHOD PATH PROTOCOL" after the start time`;
   raw[Slot.METHOD] = line.slice(p, s1);
   raw[Slot.PATH] = line.slice(s1 + 1, s2);
   raw[Slot.PROTOCOL] = line.slice(s2 + 1, q);
-  P = q + 2;
+  p = q + 2;
 
-  if (!word(Slot.RESPONSE_CODE)) return wordFailed(Slot.RESPONSE_CODE);
-  if (!word(Slot.RESPONSE_FLAGS)) return wordFailed(Slot.RESPONSE_FLAGS);
+  if ((p = word(line, p, Slot.RESPONSE_CODE)) < 0) return wordFailed(Slot.RESPONSE_CODE);
+  if ((p = word(line, p, Slot.RESPONSE_FLAGS)) < 0) return wordFailed(Slot.RESPONSE_FLAGS);
   // Istio: DETAILS TERMINATION "REASON" …; Envoy's default: BYTES_RECEIVED BYTES_SENT DURATION …
-  const e1 = L.indexOf(' ', P);
-  const e2 = e1 < 0 ? -1 : L.indexOf(' ', e1 + 1);
-  const istio = e2 > 0 && L.charCodeAt(e2 + 1) === QUOTE;
+  const e1 = line.indexOf(' ', p);
+  const e2 = e1 < 0 ? -1 : line.indexOf(' ', e1 + 1);
+  const istio = e2 > 0 && line.charCodeAt(e2 + 1) === QUOTE;
   if (istio) {
-    if (!word(Slot.RESPONSE_CODE_DETAILS)) return wordFailed(Slot.RESPONSE_CODE_DETAILS);
-    if (!word(Slot.CONNECTION_TERMINATION_DETAILS)) return wordFailed(Slot.CONNECTION_TERMINATION_DETAILS);
-    if (!quoted(Slot.UPSTREAM_TRANSPORT_FAILURE_REASON, '" ')) return quotedFailed(Slot.UPSTREAM_TRANSPORT_FAILURE_REASON);
+    if ((p = word(line, p, Slot.RESPONSE_CODE_DETAILS)) < 0) return wordFailed(Slot.RESPONSE_CODE_DETAILS);
+    if ((p = word(line, p, Slot.CONNECTION_TERMINATION_DETAILS)) < 0) return wordFailed(Slot.CONNECTION_TERMINATION_DETAILS);
+    if ((p = quoted(line, p, Slot.UPSTREAM_TRANSPORT_FAILURE_REASON, '" ')) < 0) return quotedFailed(Slot.UPSTREAM_TRANSPORT_FAILURE_REASON);
   }
-  if (!word(Slot.BYTES_RECEIVED)) return wordFailed(Slot.BYTES_RECEIVED);
-  if (!word(Slot.BYTES_SENT)) return wordFailed(Slot.BYTES_SENT);
-  if (!word(Slot.DURATION)) return wordFailed(Slot.DURATION);
-  if (!word(Slot.UPSTREAM_SERVICE_TIME)) return wordFailed(Slot.UPSTREAM_SERVICE_TIME);
-  if (!quoted(Slot.X_FORWARDED_FOR, '" "')) return quotedFailed(Slot.X_FORWARDED_FOR);
-  if (!quoted(Slot.USER_AGENT, '" "')) return quotedFailed(Slot.USER_AGENT);
-  if (!quoted(Slot.REQUEST_ID, '" "')) return quotedFailed(Slot.REQUEST_ID);
-  if (!quoted(Slot.AUTHORITY, '" "')) return quotedFailed(Slot.AUTHORITY);
+  if ((p = word(line, p, Slot.BYTES_RECEIVED)) < 0) return wordFailed(Slot.BYTES_RECEIVED);
+  if ((p = word(line, p, Slot.BYTES_SENT)) < 0) return wordFailed(Slot.BYTES_SENT);
+  if ((p = word(line, p, Slot.DURATION)) < 0) return wordFailed(Slot.DURATION);
+  if ((p = word(line, p, Slot.UPSTREAM_SERVICE_TIME)) < 0) return wordFailed(Slot.UPSTREAM_SERVICE_TIME);
+  if ((p = quoted(line, p, Slot.X_FORWARDED_FOR, '" "')) < 0) return quotedFailed(Slot.X_FORWARDED_FOR);
+  if ((p = quoted(line, p, Slot.USER_AGENT, '" "')) < 0) return quotedFailed(Slot.USER_AGENT);
+  if ((p = quoted(line, p, Slot.REQUEST_ID, '" "')) < 0) return quotedFailed(Slot.REQUEST_ID);
+  if ((p = quoted(line, p, Slot.AUTHORITY, '" "')) < 0) return quotedFailed(Slot.AUTHORITY);
   if (!istio) {
-    if (!quoted(Slot.UPSTREAM_HOST, '"')) return quotedFailed(Slot.UPSTREAM_HOST);
+    if (quoted(line, p, Slot.UPSTREAM_HOST, '"') < 0) return quotedFailed(Slot.UPSTREAM_HOST);
     return buildEntry(raw, BUILD);
   }
-  if (!quoted(Slot.UPSTREAM_HOST, '" ')) return quotedFailed(Slot.UPSTREAM_HOST);
-  if (!word(Slot.UPSTREAM_CLUSTER)) return wordFailed(Slot.UPSTREAM_CLUSTER);
-  if (!word(Slot.UPSTREAM_LOCAL_ADDRESS)) return wordFailed(Slot.UPSTREAM_LOCAL_ADDRESS);
-  if (!word(Slot.DOWNSTREAM_LOCAL_ADDRESS)) return wordFailed(Slot.DOWNSTREAM_LOCAL_ADDRESS);
-  if (!word(Slot.DOWNSTREAM_REMOTE_ADDRESS)) return wordFailed(Slot.DOWNSTREAM_REMOTE_ADDRESS);
-  if (!word(Slot.REQUESTED_SERVER_NAME)) return wordFailed(Slot.REQUESTED_SERVER_NAME);
-  if (P >= L.length) return wordFailed(Slot.ROUTE_NAME);
-  if (L.indexOf(' ', P) >= 0) return 'ROUTE_NAME: unexpected text after it (is the format customised? use an Envoy format string)';
-  raw[Slot.ROUTE_NAME] = L.slice(P);
+  if ((p = quoted(line, p, Slot.UPSTREAM_HOST, '" ')) < 0) return quotedFailed(Slot.UPSTREAM_HOST);
+  if ((p = word(line, p, Slot.UPSTREAM_CLUSTER)) < 0) return wordFailed(Slot.UPSTREAM_CLUSTER);
+  if ((p = word(line, p, Slot.UPSTREAM_LOCAL_ADDRESS)) < 0) return wordFailed(Slot.UPSTREAM_LOCAL_ADDRESS);
+  if ((p = word(line, p, Slot.DOWNSTREAM_LOCAL_ADDRESS)) < 0) return wordFailed(Slot.DOWNSTREAM_LOCAL_ADDRESS);
+  if ((p = word(line, p, Slot.DOWNSTREAM_REMOTE_ADDRESS)) < 0) return wordFailed(Slot.DOWNSTREAM_REMOTE_ADDRESS);
+  if ((p = word(line, p, Slot.REQUESTED_SERVER_NAME)) < 0) return wordFailed(Slot.REQUESTED_SERVER_NAME);
+  if (p >= line.length) return wordFailed(Slot.ROUTE_NAME);
+  if (line.indexOf(' ', p) >= 0) return 'ROUTE_NAME: unexpected text after it (is the format customised? use an Envoy format string)';
+  raw[Slot.ROUTE_NAME] = line.slice(p);
   return buildEntry(raw, BUILD);
 }

@@ -71,6 +71,8 @@ export function parseZtunnelLine(line: string): ZtunnelResult {
   values.fill(undefined);
   let p = t4 + 1;
   const n = line.length;
+  // Escapes are rare: find backslashes lazily so that a clean line is scanned once.
+  let backslash = line.indexOf('\\', p);
   while (p < n) {
     let c = line.charCodeAt(p);
     if (c === 0x20 || c === 0x09) {
@@ -84,32 +86,17 @@ export function parseZtunnelLine(line: string): ZtunnelResult {
     p = eq + 1;
     let value: string;
     if (line.charCodeAt(p) === 0x22 /* " */) {
-      // Rust's Debug escaping: \" \\ \n \t \r \' \0 and \u{…}.
-      let out = '';
-      let from = p + 1;
-      let i = from;
-      for (; i < n; i++) {
-        c = line.charCodeAt(i);
-        if (c === 0x22) break;
-        if (c === 0x5c /* \ */) {
-          out += line.slice(from, i);
-          const next = line[i + 1];
-          if (next === 'u' && line[i + 2] === '{') {
-            const close = line.indexOf('}', i + 3);
-            const code = close < 0 ? NaN : parseInt(line.slice(i + 3, close), 16);
-            if (!(code >= 0 && code <= 0x10ffff)) return `${key}: bad \\u{…} escape`;
-            out += String.fromCodePoint(code);
-            i = close;
-          } else {
-            out += next === 'n' ? '\n' : next === 't' ? '\t' : next === 'r' ? '\r' : next === '0' ? '\0' : (next ?? '');
-            i++;
-          }
-          from = i + 1;
-        }
+      const close = line.indexOf('"', p + 1);
+      if (backslash >= 0 && backslash <= p) backslash = line.indexOf('\\', p + 1);
+      if (close >= 0 && (backslash < 0 || backslash > close)) {
+        value = line.slice(p + 1, close);
+        p = close + 1;
+      } else {
+        const unquoted = unquote(line, p + 1);
+        if (unquoted === undefined) return `${key}: unterminated or malformed quoted value`;
+        value = unquoted;
+        p = unquoteEnd;
       }
-      if (i >= n) return `${key}: unterminated quoted value`;
-      value = out + line.slice(from, i);
-      p = i + 1;
     } else {
       let end = p;
       while (end < n && (c = line.charCodeAt(end)) !== 0x20 && c !== 0x09) end++;
@@ -120,6 +107,36 @@ export function parseZtunnelLine(line: string): ZtunnelResult {
     if (index !== undefined) values[index] = value;
   }
   return buildZtunnelEntry(time, message);
+}
+
+let unquoteEnd = 0;
+
+/** Reads a Rust-debug quoted string body from `from` (escapes \" \\ \n \t \r \0 \u{…}); sets unquoteEnd. */
+function unquote(line: string, from: number): string | undefined {
+  let out = '';
+  let i = from;
+  for (; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 0x22) {
+      unquoteEnd = i + 1;
+      return out + line.slice(from, i);
+    }
+    if (c !== 0x5c) continue;
+    out += line.slice(from, i);
+    const next = line[i + 1];
+    if (next === 'u' && line[i + 2] === '{') {
+      const close = line.indexOf('}', i + 3);
+      const code = close < 0 ? NaN : parseInt(line.slice(i + 3, close), 16);
+      if (!(code >= 0 && code <= 0x10ffff)) return undefined;
+      out += String.fromCodePoint(code);
+      i = close;
+    } else {
+      out += next === 'n' ? '\n' : next === 't' ? '\t' : next === 'r' ? '\r' : next === '0' ? '\0' : (next ?? '');
+      i++;
+    }
+    from = i + 1;
+  }
+  return undefined;
 }
 
 function parseZtunnelJson(json: string): ZtunnelResult {
